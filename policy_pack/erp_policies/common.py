@@ -1,0 +1,53 @@
+"""Values and helpers several policy areas share."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource
+
+from .framework import effective_tags, peek
+
+PRODUCTION_ENVIRONMENTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": ["prod", "dr"],
+    "description": "Environment tag values that hold production data and get production-only controls.",
+}
+
+
+def is_production(environment: str | None, settings: Mapping[str, Any]) -> bool:
+    return environment is not None and environment in settings["productionEnvironments"]
+
+
+def environment_of(resource: PolicyResource) -> str | None:
+    """The Environment tag of a resource in a stack check (its own tags over the provider's)."""
+    provider_props = resource.provider.props if resource.provider is not None else {}
+    tags = effective_tags(resource.props, provider_props)
+    value = peek(tags, "Environment") if isinstance(tags, Mapping) else None
+    return value if isinstance(value, str) else None
+
+
+def statements(document: Any) -> list[Mapping[str, Any]]:
+    """The statements of an IAM-style policy document given as JSON text or an object."""
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except json.JSONDecodeError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    found = document.get("Statement", [])
+    if isinstance(found, Mapping):
+        return [found]
+    return [s for s in found if isinstance(s, Mapping)] if isinstance(found, list) else []
+
+
+def as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
