@@ -119,7 +119,9 @@ class NetworkConfig(_Section):
     nat_strategy: NatStrategy = Field(
         NatStrategy.ONE_PER_AZ, description="onePerAz, single or none (app-tier egress)."
     )
-    subnet_prefixes: SubnetPrefixes = Field(default_factory=SubnetPrefixes)
+    subnet_prefixes: SubnetPrefixes = Field(
+        default_factory=SubnetPrefixes, description="Prefix length of each tier's subnets; all must fit the VPC."
+    )
 
 
 class Plant(_Section):
@@ -192,19 +194,23 @@ class LogArchiveConfig(_Section):
 class StackConfig(_Section):
     """Everything a stack may configure, under the project's namespace."""
 
-    environment: Environment
+    environment: Environment = Field(description="Stack role; prod and dr get production controls (protect, COMPLIANCE lock).")
     owner: str = Field(min_length=1, description="Owning team; becomes the Owner tag.")
     cost_center: str = Field(min_length=1, description="Becomes the CostCenter tag.")
-    data_classification: DataClassification = DataClassification.CONFIDENTIAL
+    data_classification: DataClassification = Field(
+        DataClassification.CONFIDENTIAL, description="DataClassification tag of the stack's resources."
+    )
     region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="Primary AWS region.")
     dr_region: str = Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$", description="Region for disaster-recovery copies.")
     availability_zones: int = Field(ge=MIN_AZS, le=6, description="AZ count: at least 2, at least 3 in prod.")
-    network: NetworkConfig
-    plants: tuple[Plant, ...] = ()
+    network: NetworkConfig = Field(description="VPC range, NAT strategy and tier sizing.")
+    plants: tuple[Plant, ...] = Field((), description="Manufacturing sites and how each reaches the app tier.")
     process_domains: dict[ProcessDomain, RecoveryObjective] = Field(
         description="RPO and RTO per process domain; every domain must be declared."
     )
-    log_archive: LogArchiveConfig = Field(default_factory=LogArchiveConfig)
+    log_archive: LogArchiveConfig = Field(
+        default_factory=LogArchiveConfig, description="Audit archive retention and Object Lock mode."
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> StackConfig:
@@ -311,7 +317,7 @@ def parse_stack_config(namespace: str, raw: Mapping[str, Any]) -> StackConfig:
     try:
         return StackConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([_describe(namespace, error) for error in exc.errors()]) from None
+        raise ConfigError([line for error in exc.errors() for line in _describe(namespace, error)]) from None
 
 
 def _decode(value: Any) -> Any:
@@ -323,7 +329,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def _describe(namespace: str, error: Any) -> str:
+def _describe(namespace: str, error: Any) -> list[str]:
     location = [part for part in error["loc"]]
     path = _format_path(location)
     if error["type"] == "extra_forbidden":
@@ -334,16 +340,16 @@ def _describe(namespace: str, error: Any) -> str:
             close = difflib.get_close_matches(str(location[-1]), valid, n=1)
             hint = f"; did you mean {_format_path(location[:-1] + [close[0]])}?" if close else ""
             hint += f" Valid keys here: {', '.join(sorted(valid))}"
-        return f"{namespace}:{path}: unknown key{hint}"
+        return [f"{namespace}:{path}: unknown key{hint}"]
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error" and not location:
         # Cross-field problems already carry their own key paths, one per line.
-        return "\n".join(f"{namespace}:{line}" for line in message.splitlines())
+        return [f"{namespace}:{line}" for line in message.splitlines()]
     if error["type"] == "missing":
-        return f"{namespace}:{path}: required key is missing"
+        return [f"{namespace}:{path}: required key is missing"]
     if error["type"] == "enum":
-        return f"{namespace}:{path}: {error['input']!r} is not allowed; {message[0].lower()}{message[1:]}"
-    return f"{namespace}:{path}: {message} (got {error.get('input')!r})"
+        return [f"{namespace}:{path}: {error['input']!r} is not allowed; {message[0].lower()}{message[1:]}"]
+    return [f"{namespace}:{path}: {message} (got {error.get('input')!r})"]
 
 
 def _format_path(location: list[Any]) -> str:

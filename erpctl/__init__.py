@@ -1,0 +1,1 @@
+"""Offline tooling for the ERP platform: plan, policy check and config schema, no cloud needed."""

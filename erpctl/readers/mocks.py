@@ -53,6 +53,14 @@ _ID_PREFIXES = {
 }
 
 
+class ProgramError(Exception):
+    """The program raised; `registered` is what it had registered by then."""
+
+    def __init__(self, message: str, registered: list[ResourceRecord]) -> None:
+        super().__init__(message)
+        self.registered = registered
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
     """Answers resource registrations and invokes with realistic, deterministic values."""
 
@@ -202,7 +210,10 @@ def run_program(
     with warnings.catch_warnings():
         # pulumi-aws marks parts of aws.s3 deprecated at import; that is not our signal.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
+        except Exception as exc:
+            raise ProgramError(str(exc), list(monitor.records)) from exc
         outputs = _resolve_outputs()
 
     records = sorted(monitor.records, key=lambda record: (record.type != STACK_TYPE, record.urn))

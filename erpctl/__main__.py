@@ -1,0 +1,5 @@
+import sys
+
+from erpctl.cli import main
+
+sys.exit(main())
