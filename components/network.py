@@ -109,7 +109,9 @@ class SegmentedNetwork(pulumi.ComponentResource):
         }
 
         self._network_acls()
-        self._gateway_endpoints([*app_tables, *data_tables])
+        # The data tier gets no endpoint routes: its ACL only answers the app tier, and a
+        # database subnet with a path to S3 would be an exfiltration route.
+        self._gateway_endpoints(app_tables)
         self.endpoint_security_group_id = self._interface_endpoints()
         self.vpn_connection_ids = self._plant_vpns(app_tables)
 
@@ -258,8 +260,7 @@ class SegmentedNetwork(pulumi.ComponentResource):
         return tables
 
     def _data_route_tables(self) -> list[aws.ec2.RouteTable]:
-        # Only the VPC's local route: the data tier reaches nothing outside the VPC
-        # except S3 and DynamoDB through their gateway endpoints.
+        # Only the VPC's local route: the data tier reaches nothing outside the VPC.
         tables = []
         for index in range(len(self.subnets[Tier.DATA])):
             table = self._route_table(Tier.DATA, index)

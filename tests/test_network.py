@@ -367,17 +367,17 @@ def test_flow_log_records_all_vpc_traffic_into_the_log_archive_bucket(prod_plan:
 
 
 @pytest.mark.parametrize("service", ["s3", "dynamodb"])
-def test_gateway_endpoints_serve_app_and_data_route_tables(
+def test_gateway_endpoints_serve_only_the_app_route_tables(
     prod_plan: Plan, prod_config: StackConfig, service: str
 ) -> None:
     tiers = subnets_by_tier(prod_plan, prod_config.subnet_layout())
     endpoint = next(
         r for r in prod_plan.of_type(VPC_ENDPOINT) if r.inputs["serviceName"] == f"com.amazonaws.eu-central-1.{service}"
     )
-    private_tables = tables_of(prod_plan, tiers[Tier.APP] + tiers[Tier.DATA])
+    app_tables = tables_of(prod_plan, tiers[Tier.APP])
 
     assert endpoint.inputs["vpcEndpointType"] == "Gateway"
-    assert {r.urn for r in linked(prod_plan, endpoint, "routeTableIds")} == {t.urn for t in private_tables}
+    assert {r.urn for r in linked(prod_plan, endpoint, "routeTableIds")} == {t.urn for t in app_tables}
 
 
 def test_endpoint_security_group_admits_only_https_from_the_vpc(prod_plan: Plan, prod_config: StackConfig) -> None:

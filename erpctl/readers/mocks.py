@@ -93,6 +93,11 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["url"] = f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{physical_name}"
         if args.typ == "aws:kms/key:Key":
             state["keyId"] = resource_id
+        if args.typ == "aws:ec2/vpc:Vpc":
+            # AWS creates these with every VPC; programs adopt them as Default* resources.
+            state["defaultNetworkAclId"] = _physical_id("aws:ec2/networkAcl:NetworkAcl", f"{args.name}-default")
+            state["defaultSecurityGroupId"] = _physical_id("aws:ec2/securityGroup:SecurityGroup", f"{args.name}-default")
+            state["defaultRouteTableId"] = _physical_id("aws:ec2/routeTable:RouteTable", f"{args.name}-default")
         if "tags" in inputs:
             # The provider merges its default tags under the resource's own.
             state["tagsAll"] = {**self._default_tags_of(args.provider), **_plain(inputs.get("tags") or {})}
