@@ -98,10 +98,10 @@ def _doc(annotation: Any) -> str:
 
 
 def replace_block(text: str, name: str, content: str) -> str:
-    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- end:{name} -->)", re.DOTALL)
+    pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- end:{name} -->)", re.DOTALL)
     if not pattern.search(text):
         raise ValueError(f"README.md has no <!-- generated:{name} --> ... <!-- end:{name} --> block")
-    return pattern.sub(lambda match: match.group(1) + content + match.group(2), text)
+    return pattern.sub(lambda match: match.group(1) + content + "\n" + match.group(2), text)
 
 
 def readme_blocks(mermaid: str) -> dict[str, str]:

@@ -1,0 +1,33 @@
+"""Generated documentation stays true: README blocks and the config reference match the code."""
+
+from __future__ import annotations
+
+import re
+
+from erpctl import docs, plan_views
+from erpctl.readers.mocks import run_program
+from conftest import PROJECT
+
+
+def _block(name: str) -> str:
+    match = re.search(rf"<!-- generated:{name} -->\n(.*?)\n<!-- end:{name} -->", docs.README.read_text(), re.DOTALL)
+    assert match, f"README.md lost its generated {name} block"
+    return match.group(1)
+
+
+def test_readme_blocks_are_current() -> None:
+    expected = docs.readme_blocks(plan_views.render_mermaid(run_program(PROJECT, "prod")))
+    for name, content in expected.items():
+        assert _block(name) == content, f"README.md's {name} block is stale: run `make docs`"
+
+
+def test_config_reference_lists_every_key_with_its_namespace() -> None:
+    reference = docs.config_reference()
+    for key in ("environment", "network.vpcCidr", "network.natStrategy", "plants[].bgpAsn",
+                "processDomains.<domain>.rpoMinutes", "logArchive.objectLockMode"):
+        assert f"`erp-platform:{key}`" in reference
+
+
+def test_readme_states_the_two_commands() -> None:
+    text = docs.README.read_text()
+    assert "make plan STACK=prod" in text and "make test" in text
