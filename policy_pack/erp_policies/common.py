@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -42,12 +42,15 @@ def statements(document: Any) -> list[Mapping[str, Any]]:
     found = document.get("Statement", [])
     if isinstance(found, Mapping):
         return [found]
-    return [s for s in found if isinstance(s, Mapping)] if isinstance(found, list) else []
+    # Lists inside props are pulumi-policy proxies: Sequences, not lists.
+    if isinstance(found, Sequence) and not isinstance(found, str):
+        return [s for s in found if isinstance(s, Mapping)]
+    return []
 
 
 def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, str):
         return list(value)
     return [value]
