@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from . import tagging
+from . import backup, encryption, identity, keys, logging_audit, network, secrets, tagging
 from .framework import PolicyDefinition
 from .hygiene import WAIVER_HYGIENE, waiver_hygiene
 
 POLICIES: list[PolicyDefinition] = [
     *tagging.POLICIES,
+    *encryption.POLICIES,
+    *keys.POLICIES,
+    *backup.POLICIES,
+    *identity.POLICIES,
+    *secrets.POLICIES,
+    *network.POLICIES,
+    *logging_audit.POLICIES,
 ]
 
 __all__ = ["POLICIES", "WAIVER_HYGIENE", "waiver_hygiene"]
