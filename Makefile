@@ -20,7 +20,7 @@ plan: $(STAMP)
 	@$(BIN)/python -m erpctl plan --stack $(STACK) --format $(FORMAT)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 check: $(STAMP)
 	$(BIN)/python -m erpctl check --stack $(STACK)

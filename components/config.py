@@ -81,7 +81,10 @@ MIN_AZS = 2
 # allowed so that example stacks stay valid).
 _NON_ROUTABLE = tuple(
     ipaddress.IPv4Network(cidr)
-    for cidr in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "240.0.0.0/4")
+    for cidr in (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8",
+        "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16", "240.0.0.0/4",
+    )
 )
 MIN_PROD_AZS = 3
 
@@ -172,7 +175,8 @@ class RecoveryObjective(_Section):
 
 class LogArchiveConfig(_Section):
     retention_days: int | None = Field(
-        None, gt=0, description="Object Lock retention of the audit archive; default 2557 (7 years) in prod and dr, 365 elsewhere."
+        None, gt=0,
+        description="Object Lock retention of the audit archive; default 2557 (7 years) in prod and dr, 365 elsewhere.",
     )
     object_lock_mode: ObjectLockMode | None = Field(
         None, description="COMPLIANCE (required in prod; default in prod and dr) or GOVERNANCE (default elsewhere)."
@@ -338,7 +342,7 @@ def _describe(namespace: str, error: Any) -> list[str]:
         if parent_model is not None:
             valid = [field.alias or name for name, field in parent_model.model_fields.items()]
             close = difflib.get_close_matches(str(location[-1]), valid, n=1)
-            hint = f"; did you mean {_format_path(location[:-1] + [close[0]])}?" if close else ""
+            hint = f"; did you mean {_format_path([*location[:-1], close[0]])}?" if close else ""
             hint += f" Valid keys here: {', '.join(sorted(valid))}"
         return [f"{namespace}:{path}: unknown key{hint}"]
     message = error["msg"].removeprefix("Value error, ")

@@ -103,7 +103,7 @@ def render_mermaid(snapshot: StackSnapshot) -> str:
         f'  subgraph vpc["VPC {_input(vpc, "cidrBlock") or ""}"]',
         "    direction LR",
         f'    subgraph ingress["Ingress tier: {subnets.get("ingress", 0)} public subnets"]',
-        f'      igw["Internet gateway"]',
+        '      igw["Internet gateway"]',
         f'      nat["NAT gateways: {nat}"]',
         "    end",
         f'    subgraph app["App tier: {subnets.get("app", 0)} private subnets"]',

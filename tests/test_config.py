@@ -88,7 +88,8 @@ PLANTS = stack_value("prod", "plants")
             id="prod-object-lock-compliance",
         ),
         pytest.param(
-            "prod", {"processDomains": {**stack_value("prod", "processDomains"), "inventory": {"rpoMinutes": 0, "rtoMinutes": 60}}},
+            "prod",
+            {"processDomains": {**stack_value("prod", "processDomains"), "inventory": {"rpoMinutes": 0, "rtoMinutes": 60}}},
             f"{NS}:processDomains.inventory.rpoMinutes: Input should be greater than 0 (got 0)",
             id="rpo-not-positive",
         ),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from conftest import PROJECT
+
 from erpctl import docs, plan_views
 from erpctl.readers.mocks import run_program
-from conftest import PROJECT
 
 
 def _block(name: str) -> str:
