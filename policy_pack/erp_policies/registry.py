@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from . import backup, encryption, identity, keys, logging_audit, network, secrets, tagging
+from . import backup, encryption, identity, keys, logging_audit, network, residency, secrets, tagging
 from .framework import PolicyDefinition
 from .hygiene import WAIVER_HYGIENE, waiver_hygiene
 
 POLICIES: list[PolicyDefinition] = [
     *tagging.POLICIES,
+    *residency.POLICIES,
     *encryption.POLICIES,
     *keys.POLICIES,
     *backup.POLICIES,
