@@ -8,6 +8,7 @@ review of `_KEY_SPECS` is a review of every grant on every key.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,6 +189,11 @@ def _render(value: Any, context: Mapping[str, str]) -> Any:
     return value
 
 
+def _policy_for(domain: DataDomain, values: list[str]) -> str:
+    partition, account, region = values
+    return _key_policy(domain, partition, account, region)
+
+
 def _key_policy(domain: DataDomain, partition: str, account: str, region: str) -> str:
     """The key policy of `domain`'s key as JSON."""
     context = {"partition": partition, "account": account, "region": region}
@@ -239,7 +245,7 @@ class KeyRing(pulumi.ComponentResource):
                 # The longest window KMS allows: time to notice and cancel a mistaken deletion.
                 deletion_window_in_days=30,
                 policy=pulumi.Output.all(partition, account, region).apply(
-                    lambda values, domain=domain: _key_policy(domain, *values)
+                    functools.partial(_policy_for, domain)
                 ),
                 tags=args.tags.for_resource(key_name),
                 opts=child_opts,

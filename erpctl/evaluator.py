@@ -165,8 +165,8 @@ def evaluate(
         if isinstance(policy, ResourceValidationPolicy):
             continue
         config = policy_config.get(definition.name)
-        args = StackValidationArgs(stack_resources, config if isinstance(config, Mapping) else None)
-        _run(policy.validate, args, definition, None, violations, skipped)
+        stack_args = StackValidationArgs(stack_resources, config if isinstance(config, Mapping) else None)
+        _run(policy.validate, stack_args, definition, None, violations, skipped)
 
     severity = {d.name: d.severity.value for d in definitions}
     findings = [

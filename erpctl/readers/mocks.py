@@ -103,7 +103,7 @@ class PlatformMocks(pulumi.runtime.Mocks):
             state["tagsAll"] = {**self._default_tags_of(args.provider), **_plain(inputs.get("tags") or {})}
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:  # type: ignore[override]  # a dict means no failures
         region = self._region_of(args.provider)
         token = args.token
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -216,13 +216,17 @@ def run_program(
         # pulumi-aws marks parts of aws.s3 deprecated at import; that is not our signal.
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(entry), run_name="__main__")))
+            _sync_await(run_pulumi_func(lambda: _run_script(entry)))
         except Exception as exc:
             raise ProgramError(str(exc), list(monitor.records)) from exc
         outputs = _resolve_outputs()
 
     records = sorted(monitor.records, key=lambda record: (record.type != STACK_TYPE, record.urn))
     return StackSnapshot(stack=stack, resources=tuple(records), outputs=outputs, source="mocks")
+
+
+def _run_script(entry: Path) -> None:
+    runpy.run_path(str(entry), run_name="__main__")
 
 
 def _resolve_outputs() -> dict[str, Any]:

@@ -59,7 +59,7 @@ def _is_fixed(value: Any) -> bool:
 
 def _restricting_conditions(statement: Mapping[str, Any]) -> list[str]:
     """The `operator key` pairs that pin the caller's account or calling service to fixed values."""
-    found = []
+    found: list[str] = []
     conditions = statement.get("Condition")
     if not isinstance(conditions, Mapping):
         return found

@@ -23,8 +23,9 @@ def is_taggable(type_token: str) -> bool:
     if package != "aws" or not module_path:
         return False
     module = pulumi.runtime.rpc.get_resource_module(package, module_path, "")
-    class_name = getattr(module, "mod_info", {}).get("classes", {}).get(type_token) if module else None
+    mod_info = getattr(module, "mod_info", None) or {}
+    class_name = mod_info.get("classes", {}).get(type_token)
     if class_name is None:
         return False
-    resource_class = getattr(importlib.import_module(module.mod_info["fqn"]), class_name)
+    resource_class = getattr(importlib.import_module(mod_info["fqn"]), class_name)
     return "tags" in inspect.signature(resource_class._internal_init).parameters
