@@ -3,7 +3,8 @@
 Components never read configuration; they receive the typed values defined here.
 Keys are camelCase in `Pulumi.<stack>.yaml` (Pulumi's convention) and snake_case
 in Python. Every problem is reported with the full config key, the offending value
-and what is allowed, and all problems are reported together.
+and what is allowed. Problems with single keys are reported together; the checks
+across keys run once every key is valid, and are reported together too.
 """
 
 from __future__ import annotations

@@ -164,3 +164,23 @@ def test_invalid_stack_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "no stack file Pulumi.does-not-exist.yaml" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_invalid_stack_file_exits_2_with_one_line_per_problem() -> None:
+    stack_file = PROJECT.stack_file("pytest-invalid")
+    config = PROJECT.raw_config("prod")
+    config["erp-platform:availabilityZones"] = "2"
+    config["erp-platform:netwrk"] = "{}"
+    stack_file.write_text("config:\n" + "".join(f"  {key}: '{value}'\n" for key, value in config.items()))
+    try:
+        for command in (["plan"], ["check"]):
+            run = subprocess.run(
+                [sys.executable, "-m", "erpctl", *command, "--stack", "pytest-invalid"],
+                capture_output=True, text=True, cwd=PROJECT.root,
+            )
+            assert run.returncode == 2
+            assert "Traceback" not in run.stderr
+            assert "  - erp-platform:netwrk: unknown key; did you mean network?" in run.stderr
+            assert run.stdout == ""
+    finally:
+        stack_file.unlink()
