@@ -9,13 +9,12 @@ from typing import Any
 from pulumi_policy import PolicyResource, Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, is_production
+from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, S3_BUCKET_TYPES, is_production, resource_tags
 from .framework import (
     UNKNOWN,
     References,
     ResourceView,
     StackView,
-    effective_tags,
     is_unknown,
     peek,
     resource_policy,
@@ -37,8 +36,7 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 STATEFUL_TYPES: tuple[str, ...] = (
     RDS_INSTANCE,
     RDS_CLUSTER,
-    "aws:s3/bucket:Bucket",
-    "aws:s3/bucketV2:BucketV2",
+    *S3_BUCKET_TYPES,
     BACKUP_VAULT,
     "aws:kms/key:Key",
     "aws:cloudwatch/logGroup:LogGroup",
@@ -386,7 +384,7 @@ def _selects(selection: PolicyResource, store: PolicyResource) -> bool | None:
     resources = _sequence(peek(props, "resources"))
     conditions = _sequence(peek(props, "conditions"))
     tag_entries = _sequence(peek(props, "selectionTags"))
-    tags = _store_tags(store)
+    tags = resource_tags(store)
 
     if is_unknown(resources):
         by_resources: bool | None = None
@@ -424,11 +422,6 @@ def _matches_any(selection: PolicyResource, prop: str, patterns: Sequence[Any], 
         else:
             verdicts.append(False)  # another resource's known ARN
     return _any3(verdicts)
-
-
-def _store_tags(store: PolicyResource) -> Any:
-    provider_props = store.provider.props if store.provider is not None else {}
-    return effective_tags(store.props, provider_props)
 
 
 def _tag(tags: Any, key: Any) -> Any:
@@ -472,7 +465,7 @@ def _condition_holds(condition: Any, tags: Any) -> bool | None:
 
 
 def _stack_environment(resource: PolicyResource) -> Any:
-    tags = _store_tags(resource)
+    tags = resource_tags(resource)
     if is_unknown(tags):
         return UNKNOWN
     value = peek(tags, "Environment") if isinstance(tags, Mapping) else None

@@ -10,6 +10,9 @@ from pulumi_policy import PolicyResource
 
 from .framework import effective_tags, peek
 
+# Buckets under either name: stacks created before pulumi-aws 7 still register BucketV2.
+S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+
 PRODUCTION_ENVIRONMENTS_SCHEMA: dict[str, Any] = {
     "type": "array",
     "items": {"type": "string"},
@@ -22,10 +25,15 @@ def is_production(environment: str | None, settings: Mapping[str, Any]) -> bool:
     return environment is not None and environment in settings["productionEnvironments"]
 
 
+def resource_tags(resource: PolicyResource) -> Mapping[str, Any] | Any:
+    """A resource's tags in a stack check, as the engine applies them (UNKNOWN when unknown)."""
+    provider_props = resource.provider.props if resource.provider is not None else {}
+    return effective_tags(resource.props, provider_props)
+
+
 def environment_of(resource: PolicyResource) -> str | None:
     """The Environment tag of a resource in a stack check (its own tags over the provider's)."""
-    provider_props = resource.provider.props if resource.provider is not None else {}
-    tags = effective_tags(resource.props, provider_props)
+    tags = resource_tags(resource)
     value = peek(tags, "Environment") if isinstance(tags, Mapping) else None
     return value if isinstance(value, str) else None
 

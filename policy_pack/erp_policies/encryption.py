@@ -20,13 +20,13 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyResource, Severity
 
+from .common import S3_BUCKET_TYPES
 from .framework import UNKNOWN, References, ResourceView, StackView, is_unknown, peek, resource_policy, stack_policy
 
 AREA = "encryption"
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER = "aws:rds/cluster:Cluster"
-S3_BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_SSE_TYPES = (
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     # The deprecated name of the same resource; stacks created before pulumi-aws 7 still register it.
@@ -222,7 +222,7 @@ def _sse_defaults(rules: list[Any]) -> list[Any]:
 
 def _is_access_log_target(stack: StackView, bucket: PolicyResource, buckets: list[PolicyResource]) -> bool:
     """True when S3 server access logging delivers into `bucket`, which then must use SSE-S3."""
-    if any(stack.linked(bucket, logging_type, "targetBucket", "bucket") for logging_type in S3_LOGGING_TYPES):
+    if stack.linked(bucket, S3_LOGGING_TYPES, "targetBucket", "bucket"):
         return True
     names = {peek(bucket.props, "bucket"), peek(bucket.props, "id")} - {None, UNKNOWN, ""}
     for source in buckets:
@@ -312,10 +312,9 @@ def s3_bucket_kms_encrypted(stack: StackView, settings: Mapping[str, Any]) -> It
         if _is_access_log_target(stack, bucket, buckets):
             continue  # S3 server access logging delivers only to SSE-S3 (AES256) buckets
         verdicts: list[tuple[str, list[str]]] = []
-        for companion_type in S3_SSE_TYPES:
-            for companion in stack.linked(bucket, companion_type, "bucket", "bucket"):
-                where = f"BucketServerSideEncryptionConfiguration {companion.name!r}"
-                verdicts.append(_sse_verdict(companion.props, where))
+        for companion in stack.linked(bucket, S3_SSE_TYPES, "bucket", "bucket"):
+            where = f"BucketServerSideEncryptionConfiguration {companion.name!r}"
+            verdicts.append(_sse_verdict(companion.props, where))
         inline = peek(bucket.props, "serverSideEncryptionConfiguration")
         if inline is not None:
             verdicts.append(_sse_verdict(inline, "the bucket's inline serverSideEncryptionConfiguration"))

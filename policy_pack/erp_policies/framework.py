@@ -172,8 +172,10 @@ class StackView:
         unique = {r.urn: r for r in found if not types or r.resource_type in types}
         return list(unique.values())
 
-    def linked(self, resource: PolicyResource, companion_type: str, prop: str, *name_keys: str) -> list[PolicyResource]:
-        """Companions of `resource` whose input `prop` refers to it.
+    def linked(
+        self, resource: PolicyResource, companion_types: str | tuple[str, ...], prop: str, *name_keys: str
+    ) -> list[PolicyResource]:
+        """Companions of `resource` (of one type, or any of several) whose input `prop` refers to it.
 
         Linked through the property's dependency on the resource (known at preview,
         when ids are not), or else through equal known names (`name_keys` on the
@@ -183,7 +185,8 @@ class StackView:
         names.add(peek(resource.props, "id"))
         names -= {None, UNKNOWN, ""}
         matches = []
-        for companion in self.of_type(companion_type):
+        types = (companion_types,) if isinstance(companion_types, str) else companion_types
+        for companion in self.of_type(*types):
             deps = companion.property_dependencies.get(prop, [])
             if any(dep.urn == resource.urn for dep in deps):
                 matches.append(companion)

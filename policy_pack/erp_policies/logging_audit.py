@@ -11,13 +11,12 @@ from typing import Any
 from pulumi_policy import EnforcementLevel, PolicyResource, Severity
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, environment_of
+from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, S3_BUCKET_TYPES, environment_of, resource_tags
 from .framework import (
     UNKNOWN,
     References,
     ResourceView,
     StackView,
-    effective_tags,
     is_unknown,
     peek,
     resource_policy,
@@ -30,7 +29,6 @@ LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:Load
 REST_STAGE = "aws:apigateway/stage:Stage"
 HTTP_STAGE = "aws:apigatewayv2/stage:Stage"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 OBJECT_LOCK_CONFIGURATIONS = (
     "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
     "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2",
@@ -281,13 +279,8 @@ def _log_archive_reasons(view: StackView, bucket: PolicyResource) -> list[str]:
 
 
 def _tag(resource: PolicyResource, key: str) -> Any:
-    provider_props = resource.provider.props if resource.provider is not None else {}
-    tags = effective_tags(resource.props, provider_props)
+    tags = resource_tags(resource)
     return peek(tags, key) if isinstance(tags, Mapping) else None
-
-
-def _linked_any(view: StackView, bucket: PolicyResource, types: tuple[str, ...]) -> list[PolicyResource]:
-    return [found for type_ in types for found in view.linked(bucket, type_, "bucket", "bucket")]
 
 
 def _retention_problem(retention: Any, production: bool, settings: Mapping[str, Any]) -> Any:
@@ -354,7 +347,7 @@ def _retention_problem(retention: Any, production: bool, settings: Mapping[str, 
     },
 )
 def log_archive_object_lock(view: StackView, settings: Mapping[str, Any]) -> Iterator[tuple[str | None, str]]:
-    for bucket in view.of_type(*BUCKETS):
+    for bucket in view.of_type(*S3_BUCKET_TYPES):
         reasons = _log_archive_reasons(view, bucket)
         if not reasons:
             continue
@@ -367,7 +360,7 @@ def log_archive_object_lock(view: StackView, settings: Mapping[str, Any]) -> Ite
         if not any(is_unknown(value) for value in enabled) and enabled[0] is not True and enabled[1] != "Enabled":
             yield bucket.urn, f"{label} does not set objectLockEnabled"
 
-        configurations = _linked_any(view, bucket, OBJECT_LOCK_CONFIGURATIONS)
+        configurations = view.linked(bucket, OBJECT_LOCK_CONFIGURATIONS, "bucket", "bucket")
         retentions = [peek(configuration.props, "rule", "defaultRetention") for configuration in configurations]
         if peek(inline, "rule") is not None:
             retentions.append(peek(inline, "rule", "defaultRetention"))
@@ -399,7 +392,7 @@ def log_archive_object_lock(view: StackView, settings: Mapping[str, Any]) -> Ite
     ),
 )
 def bucket_public_access_block(view: StackView, settings: Mapping[str, Any]) -> Iterator[tuple[str | None, str]]:
-    for bucket in view.of_type(*BUCKETS):
+    for bucket in view.of_type(*S3_BUCKET_TYPES):
         blocks = view.linked(bucket, PUBLIC_ACCESS_BLOCK, "bucket", "bucket")
         if not blocks:
             yield bucket.urn, f"bucket {bucket.name!r} has no public access block"
@@ -429,11 +422,11 @@ def bucket_public_access_block(view: StackView, settings: Mapping[str, Any]) -> 
     ),
 )
 def bucket_versioning(view: StackView, settings: Mapping[str, Any]) -> Iterator[tuple[str | None, str]]:
-    for bucket in view.of_type(*BUCKETS):
+    for bucket in view.of_type(*S3_BUCKET_TYPES):
         inline = peek(bucket.props, "versioning", "enabled")
         if inline is True or is_unknown(inline):
             continue
-        configurations = _linked_any(view, bucket, VERSIONINGS)
+        configurations = view.linked(bucket, VERSIONINGS, "bucket", "bucket")
         statuses = [peek(found.props, "versioningConfiguration", "status") for found in configurations]
         if "Enabled" in statuses or any(is_unknown(status) for status in statuses):
             continue
