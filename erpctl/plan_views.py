@@ -7,6 +7,7 @@ architecture the program does not build.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -68,11 +69,15 @@ def _tree(snapshot: StackSnapshot) -> list[str]:
         branch = "" if depth == 0 else ("└─ " if last else "├─ ")
         kids = children.get(record.urn, [])
         leaf_types = Counter(k.type for k in kids if k.custom or not children.get(k.urn))
-        summary = ", ".join(f"{count} {type_.rsplit(':', 1)[-1]}" for type_, count in sorted(leaf_types.items()))
-        suffix = f"  [{summary}]" if summary and record.type != STACK_TYPE else ""
-        lines.append(f"  {prefix}{branch}{record.name} ({record.type}){suffix}")
+        lines.append(f"  {prefix}{branch}{record.name} ({record.type})")
         nested = [k for k in kids if not k.custom or k.is_provider]
         child_prefix = prefix + ("" if depth == 0 else ("   " if last else "│  "))
+        if leaf_types and record.type != STACK_TYPE:
+            # A no-break space keeps each count on the same line as its type when wrapping.
+            summary = ", ".join(f"{count}\u00a0{type_.rsplit(':', 1)[-1]}" for type_, count in sorted(leaf_types.items()))
+            rail = f"  {child_prefix}{'│  ' if nested else '   '}"
+            wrapped = textwrap.wrap(summary, width=100, initial_indent=rail, subsequent_indent=rail)
+            lines.extend(line.replace("\u00a0", " ") for line in wrapped)
         for index, kid in enumerate(nested):
             walk(kid, child_prefix, index == len(nested) - 1, depth + 1)
 

@@ -38,6 +38,9 @@ def test_text_plan_counts_by_component_and_type(capsys, prod_plan: Plan) -> None
     subnets = sum(r.type == "aws:ec2/subnet:Subnet" for r in custom)
     assert any(line.split() == ["aws:ec2/subnet:Subnet", str(subnets)] for line in text.splitlines())
     assert "Stack outputs:" in text and "vpcId" in text
+    tree = text[text.index("Component tree:"):text.index("Stack outputs:")].splitlines()
+    assert "  ├─ keys (erp:keys:KeyRing)" in tree
+    assert tree[tree.index("  ├─ keys (erp:keys:KeyRing)") + 1].split() == ["│", "6", "Alias,", "6", "Key"]
 
 
 def test_mermaid_plan_reflects_the_stack(capsys) -> None:
