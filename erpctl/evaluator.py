@@ -133,7 +133,8 @@ def evaluate(
     today: dt.date | None = None,
 ) -> CheckResult:
     policy_config = dict(policy_config or {})
-    levels = enforcement_levels(definitions, policy_config)
+    # The hygiene policy is configurable like any other (the CLI pack registers it too).
+    levels = enforcement_levels([*definitions, WAIVER_HYGIENE], policy_config)
     ledger = WaiverLedger(list(waivers), today or dt.date.today())
     active = [d for d in definitions if levels[d.name] is not EnforcementLevel.DISABLED]
     compiled = [(d, d.to_pulumi(ledger)) for d in active]
@@ -179,9 +180,10 @@ def evaluate(
         for waived in ledger.waived
     ]
     findings += [
-        Finding(WAIVER_HYGIENE.name, None, None, waiver.resource, WAIVER_HYGIENE.enforcement_level.value,
+        Finding(WAIVER_HYGIENE.name, None, None, waiver.resource, levels[WAIVER_HYGIENE.name].value,
                 WAIVER_HYGIENE.severity.value, message)
         for waiver, message in ledger.problems()
+        if levels[WAIVER_HYGIENE.name] is not EnforcementLevel.DISABLED
     ]
     return CheckResult(
         stack=snapshot.stack,

@@ -77,3 +77,11 @@ def test_cli_pack_diverts_waived_violations_to_the_hygiene_report() -> None:
     assert hygiene_report and all(urn == UNTAGGED.urn and "migration job" in msg for msg, urn in hygiene_report)
     missing = set(PROD_TAGS) - {"Owner"}
     assert all(any(f"missing tag {key}" in msg for msg, _ in hygiene_report) for key in missing)
+
+
+def test_waiver_hygiene_is_configurable_like_any_policy() -> None:
+    unmatched = Waiver(POLICY, "no-such-resource", ENTRY["reason"], "ciso", dt.date(2027, 6, 1))
+    strict = run([], waivers=[unmatched], today=TODAY, policy_config={"erp-policy-waiver-hygiene": "mandatory"})
+    assert [f.enforcement_level for f in strict.findings] == ["mandatory"] and strict.exit_code == 1
+    silenced = run([], waivers=[unmatched], today=TODAY, policy_config={"erp-policy-waiver-hygiene": "disabled"})
+    assert silenced.findings == ()
