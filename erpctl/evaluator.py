@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 from pulumi_policy import (
     EnforcementLevel,
     PolicyCustomTimeouts,
@@ -120,9 +121,25 @@ def enforcement_levels(
     pack_level = level_of(policy_config.get("all"), "all")
     levels = {}
     for definition in definitions:
-        own = level_of(policy_config.get(definition.name), definition.name)
+        configured = policy_config.get(definition.name)
+        if isinstance(configured, Mapping):
+            _check_properties(definition, configured)
+        own = level_of(configured, definition.name)
         levels[definition.name] = own or pack_level or definition.enforcement_level
     return levels
+
+
+def _check_properties(definition: PolicyDefinition, configured: Mapping[str, Any]) -> None:
+    """Validates a policy's settings against its config schema, as the CLI does before a preview."""
+    schema = {"type": "object", "properties": {k: dict(v) for k, v in definition.config.items()}}
+    problems = [
+        f"{definition.name}.{'.'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in jsonschema.Draft7Validator(schema).iter_errors(
+            {k: v for k, v in configured.items() if k != "enforcementLevel"}
+        )
+    ]
+    if problems:
+        raise PolicyConfigError("; ".join(problems))
 
 
 def evaluate(

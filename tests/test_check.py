@@ -184,3 +184,25 @@ def test_invalid_stack_file_exits_2_with_one_line_per_problem() -> None:
             assert run.stdout == ""
     finally:
         stack_file.unlink()
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"erp-no-such-policy": "advisory"}, "policy config names unknown policies: erp-no-such-policy"),
+        ({"erp-kms-key-rotation-enabled": "sometimes"}, "enforcement level 'sometimes' is not one of"),
+        ({"erp-kms-key-deletion-window": {"minimumDeletionWindowDays": "thirty"}},
+         "erp-kms-key-deletion-window.minimumDeletionWindowDays: 'thirty' is not of type 'integer'"),
+    ],
+)
+def test_bad_policy_config_exits_2_naming_the_policy(tmp_path: Path, config: dict, message: str) -> None:
+    path = tmp_path / "policy-config.json"
+    path.write_text(json.dumps(config))
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps({"steps": []}))
+    run = subprocess.run(
+        [sys.executable, "-m", "erpctl", "check", "--preview-json", str(preview), "--policy-config", str(path)],
+        capture_output=True, text=True, cwd=PROJECT.root,
+    )
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
