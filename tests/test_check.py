@@ -206,3 +206,33 @@ def test_bad_policy_config_exits_2_naming_the_policy(tmp_path: Path, config: dic
     )
     assert run.returncode == 2
     assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_preview_json_tolerates_what_the_cli_prints_for_new_providers(tmp_path: Path) -> None:
+    # As `pulumi preview --json` prints a first deployment: a provider id that is itself
+    # unknown, and null entries for properties that depend on nothing.
+    stack = "urn:pulumi:prod::erp-platform::pulumi:pulumi:Stack::erp-platform-prod"
+    provider = "urn:pulumi:prod::erp-platform::pulumi:providers:aws::aws-primary"
+    queue = {
+        "urn": "urn:pulumi:prod::erp-platform::aws:sqs/queue:Queue::orders", "type": "aws:sqs/queue:Queue",
+        "custom": True, "parent": stack, "provider": f"{provider}::{UNKNOWN}",
+        "inputs": {"kmsMasterKeyId": UNKNOWN, "tags": {"Name": "orders"}},
+        "propertyDependencies": {"kmsMasterKeyId": None, "tags": None}, "dependencies": None,
+    }
+    document = {"steps": [
+        {"op": "create", "newState": {"urn": stack, "type": "pulumi:pulumi:Stack", "custom": False}},
+        {"op": "create", "newState": {"urn": provider, "type": "pulumi:providers:aws", "custom": True, "parent": stack,
+                                      "inputs": {"region": "eu-central-1", "defaultTags": '{"tags":{"Owner":"x"}}'}}},
+        {"op": "create", "newState": queue},
+        {"op": "delete", "oldState": {"urn": "urn:pulumi:prod::erp-platform::aws:sqs/queue:Queue::gone"}},
+    ]}
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(document))
+    snapshot = read_preview(path)
+    (record,) = [r for r in snapshot.resources if r.type == "aws:sqs/queue:Queue"]
+    assert record.provider_urn == provider
+    assert record.property_dependencies == {"kmsMasterKeyId": (), "tags": ()}
+    result = evaluate(snapshot)
+    assert "erp-sqs-queue-cmk-encrypted" in {s.policy for s in result.skipped}
+    assert {f.message for f in result.findings if f.policy == "erp-aws-resource-required-tags"} >= {
+        "missing tag CostCenter"}
