@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+from pulumi_policy.proxy import UnknownValueError
 
 from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, S3_BUCKET_TYPES, is_production, resource_tags
 from .framework import (
@@ -16,6 +16,7 @@ from .framework import (
     ResourceView,
     StackView,
     is_unknown,
+    not_evaluable,
     peek,
     resource_policy,
     stack_policy,
@@ -58,9 +59,8 @@ _PRODUCTION_ONLY = {"productionEnvironments": PRODUCTION_ENVIRONMENTS_SCHEMA}
 
 def _in_production(resource: ResourceView, settings: Mapping[str, Any]) -> bool:
     """Whether production-only controls apply; not evaluable while the Environment tag is unknown."""
-    tags = resource.effective_tags()
-    if is_unknown(tags) or is_unknown(peek(tags, "Environment")):
-        raise UnknownValueError(UNKNOWN_STRING_VALUE, ["tags", "Environment"])
+    if is_unknown(peek(resource.known_tags(), "Environment")):
+        raise not_evaluable("tags", "Environment")
     return is_production(resource.environment, settings)
 
 

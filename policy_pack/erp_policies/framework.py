@@ -31,7 +31,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from .waivers import WaiverLedger
 
@@ -71,6 +71,11 @@ def peek(props: Any, *path: str | int, default: Any = None) -> Any:
 
 def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
+
+
+def not_evaluable(*path: str) -> UnknownValueError:
+    """What pulumi-policy raises for a value unknown at preview: the policy is reported as not evaluable."""
+    return UnknownValueError(UNKNOWN_STRING_VALUE, list(path))
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,13 @@ class ResourceView:
 
     def effective_tags(self) -> Mapping[str, Any] | Any:
         return effective_tags(self.props, self._provider_props)
+
+    def known_tags(self) -> Mapping[str, Any]:
+        """The effective tags, or not evaluable (as pulumi-policy decides) while they are unknown."""
+        tags = self.effective_tags()
+        if is_unknown(tags):
+            raise not_evaluable("tags")
+        return tags
 
     @property
     def environment(self) -> str | None:

@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import EnforcementLevel, PolicyResource, Severity
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from .common import PRODUCTION_ENVIRONMENTS_SCHEMA, S3_BUCKET_TYPES, environment_of, resource_tags
 from .framework import (
@@ -39,11 +38,6 @@ VERSIONINGS = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersion
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 LOG_ARCHIVE_TAG = ("Purpose", "log-archive")
 DAYS_PER_OBJECT_LOCK_YEAR = 365
-
-
-def _not_evaluable(*path: str) -> UnknownValueError:
-    """The error pulumi-policy raises for an unknown value: the policy is reported as not evaluable."""
-    return UnknownValueError(UNKNOWN_STRING_VALUE, list(path))
 
 
 # --- CloudTrail ----------------------------------------------------------------------------------
@@ -229,8 +223,7 @@ def log_group_retention(resource: ResourceView, settings: Mapping[str, Any]) -> 
     days = resource.get("retentionInDays")
     if not days:
         return  # 0 or absent: events never expire
-    if is_unknown(resource.effective_tags()):
-        raise _not_evaluable("tags")
+    resource.known_tags()
     environment = resource.environment
     production = environment is None or environment in settings["productionEnvironments"]
     minimum = settings["minimumRetentionDays"] if production else settings["nonProductionMinimumRetentionDays"]

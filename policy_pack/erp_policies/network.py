@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import PolicyResource, Severity
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
 from .framework import (
     References,
     ResourceView,
     StackView,
     is_unknown,
+    not_evaluable,
     peek,
     resource_policy,
     stack_policy,
@@ -61,11 +61,6 @@ DEFAULT_TLS12_POLICIES = [
     "ELBSecurityPolicy-TLS-1-2-Ext-2018-06",
     "ELBSecurityPolicy-TLS-1-2-2017-01",
 ]
-
-
-def _not_evaluable(*path: str) -> UnknownValueError:
-    """The error pulumi-policy raises for an unknown value: the policy is reported as not evaluable."""
-    return UnknownValueError(UNKNOWN_STRING_VALUE, list(path))
 
 
 def _elements(value: Any) -> list[Any]:
@@ -337,12 +332,9 @@ def database_not_public(resource: ResourceView, settings: Mapping[str, Any]) -> 
 def subnet_no_public_ip(resource: ResourceView, settings: Mapping[str, Any]) -> Iterator[str]:
     if resource.get("mapPublicIpOnLaunch") is not True:
         return
-    tags = resource.effective_tags()
-    if is_unknown(tags):
-        raise _not_evaluable("tags")
-    tier = peek(tags, PUBLIC_TIER_TAG)
+    tier = peek(resource.known_tags(), PUBLIC_TIER_TAG)
     if is_unknown(tier):
-        raise _not_evaluable("tags", PUBLIC_TIER_TAG)
+        raise not_evaluable("tags", PUBLIC_TIER_TAG)
     if isinstance(tier, str) and tier.lower() in PUBLIC_TIER_VALUES:
         return
     shown = f"Tier={tier!r}" if tier else f"no {PUBLIC_TIER_TAG} tag"

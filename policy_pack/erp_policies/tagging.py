@@ -45,10 +45,7 @@ DEFAULT_REQUIRED_TAGS: dict[str, list[str]] = {
 def required_tags(resource: ResourceView, settings: Mapping[str, Any]) -> Iterator[str]:
     if not is_taggable(resource.type):
         return
-    tags = resource.effective_tags()
-    if is_unknown(tags):
-        # Tags computed from values unknown at preview: judge them at update time.
-        resource.get("tags")
+    tags = resource.known_tags()
     for key, allowed in settings["requiredTags"].items():
         value = peek(tags, key)
         if is_unknown(value):
