@@ -159,10 +159,13 @@ def public(**extra: Any) -> dict[str, Any]:
         public(Condition={"StringEqualsIfExists": {"aws:PrincipalOrgID": ORG}}),
         public(Condition={"StringEquals": {"aws:PrincipalOrgID": "*"}}),
         public(Condition={"Bool": {"aws:SecureTransport": "true"}}),
+        # ForAllValues is true when the key is absent: principals outside any organisation pass.
+        public(Condition={"ForAllValues:StringEquals": {"aws:PrincipalOrgID": ORG}}),
         {key: value for key, value in {**public(), "NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}.items()
          if key != "Principal"},
     ],
-    ids=["aws-star", "star", "star-in-list", "negated", "if-exists", "wildcard-value", "unrelated", "not-principal"],
+    ids=["aws-star", "star", "star-in-list", "negated", "if-exists", "wildcard-value", "unrelated", "for-all-values",
+         "not-principal"],
 )
 def test_public_trust_violates(statement: dict[str, Any]) -> None:
     assert names(PUBLIC_TRUST, [role("app-task", ECS_TRUST, statement)]) == ["app-task"]

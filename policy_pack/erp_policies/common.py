@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import PolicyResource
@@ -54,6 +54,46 @@ def statements(document: Any) -> list[Mapping[str, Any]]:
     if isinstance(found, Sequence) and not isinstance(found, str):
         return [s for s in found if isinstance(s, Mapping)]
     return []
+
+
+# Operators that require the request's value to match fixed values. Negations, Null and the
+# ForAllValues/ForAnyValue set operators do not pin anything (ForAllValues is true when the key is
+# absent), and `...IfExists` pins only keys that every request carries.
+_MATCHING_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike")
+
+
+def pinning_conditions(
+    statement: Mapping[str, Any], keys: Collection[str], always_present: Collection[str] = ()
+) -> list[str]:
+    """The `Operator key` pairs of a statement that pin one of `keys` (lower-case) to fixed values."""
+    found: list[str] = []
+    conditions = statement.get("Condition")
+    if not isinstance(conditions, Mapping):
+        return found
+    for operator, clauses in conditions.items():
+        if not isinstance(operator, str) or not isinstance(clauses, Mapping):
+            continue
+        base = operator.lower()
+        if_exists = base.endswith("ifexists")
+        if base.removesuffix("ifexists") not in _MATCHING_OPERATORS:
+            continue
+        for key, values in clauses.items():
+            name = key.lower() if isinstance(key, str) else ""
+            if name not in keys or (if_exists and name not in always_present):
+                continue
+            listed = as_list(values)
+            if listed and all(_is_fixed(value) for value in listed):
+                found.append(f"{operator} {key}")
+    return found
+
+
+def _is_fixed(value: Any) -> bool:
+    return isinstance(value, str) and value != "" and not any(marker in value for marker in ("*", "?", "${"))
+
+
+def statement_label(statement: Mapping[str, Any], index: int) -> str:
+    sid = statement.get("Sid")
+    return f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index}"
 
 
 def as_list(value: Any) -> list[Any]:

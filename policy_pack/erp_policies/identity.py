@@ -8,7 +8,7 @@ from typing import Any
 
 from pulumi_policy import Severity
 
-from .common import as_list, statements
+from .common import as_list, pinning_conditions, statement_label, statements
 from .framework import References, ResourceView, resource_policy
 
 IAM_POLICY = "aws:iam/policy:Policy"
@@ -19,12 +19,9 @@ IAM_GROUP_POLICY = "aws:iam/groupPolicy:GroupPolicy"
 IAM_USER = "aws:iam/user:User"
 IAM_ACCESS_KEY = "aws:iam/accessKey:AccessKey"
 
-# Condition keys that pin a wildcard principal to our organisation, an account, or a third party's external id.
+# Condition keys that pin a wildcard principal to our organisation, an account, or a third party's
+# external id. None is in every request, so `...IfExists` operators do not count.
 RESTRICTING_CONDITION_KEYS = ("aws:principalorgid", "aws:principalaccount", "sts:externalid")
-# Operators that require the key to be present and equal to (or like) the given value; negated and
-# ...IfExists operators do not restrict a principal that simply lacks the key.
-RESTRICTING_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike", "forallvalues:stringequals",
-                         "foranyvalue:stringequals", "foranyvalue:stringlike")
 
 DEFAULT_PRIVILEGED_ROLE_PATTERN = r"(?i)(break-?glass|emergency|privileged|admin)"
 
@@ -50,11 +47,6 @@ def _documents(resource: ResourceView) -> Iterator[tuple[str, Any]]:
         document = plain(resource.get("policy"))
         if document:
             yield "policy", document
-
-
-def _label(statement: Mapping[str, Any], index: int) -> str:
-    sid = statement.get("Sid")
-    return f"statement {sid!r}" if sid else f"statement #{index}"
 
 
 def _is_allow(statement: Mapping[str, Any]) -> bool:
@@ -100,7 +92,7 @@ def no_admin_wildcards(resource: ResourceView, settings: Mapping[str, Any]) -> I
         for index, statement in enumerate(statements(document)):
             if not _is_allow(statement):
                 continue
-            label = f"{where}, {_label(statement, index)}"
+            label = f"{where}, {statement_label(statement, index)}"
             actions = _lower(statement.get("Action"))
             everything = _all_resources(statement)
             if everything and ("*" in actions or "*:*" in actions):
@@ -124,19 +116,8 @@ def _principals(statement: Mapping[str, Any], kind: str) -> list[str]:
 
 
 def _restricting_conditions(statement: Mapping[str, Any]) -> list[str]:
-    """Condition keys among aws:PrincipalOrgID / aws:PrincipalAccount / sts:ExternalId pinned to a concrete value."""
-    found: list[str] = []
-    condition = statement.get("Condition")
-    if not isinstance(condition, Mapping):
-        return found
-    for operator, tests in condition.items():
-        if str(operator).lower() not in RESTRICTING_OPERATORS or not isinstance(tests, Mapping):
-            continue
-        for key, values in tests.items():
-            concrete = [v for v in as_list(values) if isinstance(v, str) and v and v != "*"]
-            if str(key).lower() in RESTRICTING_CONDITION_KEYS and concrete:
-                found.append(str(key))
-    return found
+    """Conditions pinning aws:PrincipalOrgID, aws:PrincipalAccount or sts:ExternalId to fixed values."""
+    return pinning_conditions(statement, RESTRICTING_CONDITION_KEYS)
 
 
 @resource_policy(
@@ -164,7 +145,7 @@ def trust_no_public_principal(resource: ResourceView, settings: Mapping[str, Any
     for index, statement in enumerate(statements(document)):
         if not _is_allow(statement):
             continue
-        label = _label(statement, index)
+        label = statement_label(statement, index)
         if "NotPrincipal" in statement:
             yield f"trust {label} uses Allow with NotPrincipal, which trusts every principal except those listed"
         elif "*" in _principals(statement, "AWS") and not _restricting_conditions(statement):
@@ -278,7 +259,7 @@ def privileged_role_mfa(resource: ResourceView, settings: Mapping[str, Any]) -> 
     for index, statement in enumerate(statements(document)):
         if _is_allow(statement) and _principals(statement, "AWS") and not _requires_mfa(statement):
             yield (
-                f"privileged role: trust {_label(statement, index)} lets AWS principals assume it without MFA; "
+                f"privileged role: trust {statement_label(statement, index)} lets AWS principals assume it without MFA; "
                 'add Condition Bool aws:MultiFactorAuthPresent "true"'
             )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pulumi_policy import EnforcementLevel, Severity
 
-from .common import as_list, statements
+from .common import as_list, pinning_conditions, statement_label, statements
 from .framework import References, ResourceView, resource_policy
 
 AREA = "key-management"
@@ -25,12 +25,10 @@ KMS_KEY = "aws:kms/key:Key"
 DEFAULT_MINIMUM_DELETION_WINDOW_DAYS = 30
 
 # Condition keys that confine a statement with an open principal to this account or to calls
-# made through named AWS services (the pattern of AWS-managed key policies).
+# made through named AWS services (the pattern of AWS-managed key policies). kms:CallerAccount is
+# in every KMS request, kms:ViaService only in requests a service makes, so only the former may be
+# pinned with an `...IfExists` operator.
 RESTRICTING_CONDITION_KEYS = ("kms:calleraccount", "kms:viaservice")
-# Operators that require the request's value to match the listed values. `...IfExists` variants
-# pass when the key is absent: kms:CallerAccount is in every KMS request, kms:ViaService only in
-# requests a service makes, so `IfExists` restricts only the former.
-MATCHING_OPERATORS = ("stringequals", "stringequalsignorecase", "stringlike")
 ALWAYS_PRESENT_KEYS = ("kms:calleraccount",)
 
 
@@ -53,40 +51,9 @@ def _grants_full_access(statement: Mapping[str, Any]) -> bool:
     )
 
 
-def _is_fixed(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and not any(marker in value for marker in ("*", "?", "${"))
-
-
 def _restricting_conditions(statement: Mapping[str, Any]) -> list[str]:
     """The `operator key` pairs that pin the caller's account or calling service to fixed values."""
-    found: list[str] = []
-    conditions = statement.get("Condition")
-    if not isinstance(conditions, Mapping):
-        return found
-    for operator, clauses in conditions.items():
-        if not isinstance(operator, str) or not isinstance(clauses, Mapping):
-            continue
-        base = operator.lower()
-        if_exists = base.endswith("ifexists")
-        if if_exists:
-            base = base.removesuffix("ifexists")
-        if base not in MATCHING_OPERATORS:
-            continue  # set operators, negations (StringNotEquals) and Null do not pin the caller
-        for key, values in clauses.items():
-            key_name = key.lower() if isinstance(key, str) else ""
-            if key_name not in RESTRICTING_CONDITION_KEYS:
-                continue
-            if if_exists and key_name not in ALWAYS_PRESENT_KEYS:
-                continue
-            listed = as_list(values)
-            if listed and all(_is_fixed(value) for value in listed):
-                found.append(f"{operator} {key}")
-    return found
-
-
-def _describe(statement: Mapping[str, Any], index: int) -> str:
-    sid = statement.get("Sid")
-    return f"statement {sid!r}" if isinstance(sid, str) and sid else f"statement #{index}"
+    return pinning_conditions(statement, RESTRICTING_CONDITION_KEYS, ALWAYS_PRESENT_KEYS)
 
 
 def _principals(statement: Mapping[str, Any]) -> str:
@@ -199,7 +166,7 @@ def key_policy_no_public_access(resource: ResourceView, settings: Mapping[str, A
         if not _is_public_principal(statement) or _restricting_conditions(statement):
             continue
         yield (
-            f"{_describe(statement, index)} allows {_actions(statement)} to {_principals(statement)} without a "
+            f"{statement_label(statement, index)} allows {_actions(statement)} to {_principals(statement)} without a "
             "condition on "
             "kms:CallerAccount or kms:ViaService with fixed values"
         )
@@ -230,7 +197,7 @@ def key_policy_no_full_access_to_anyone(resource: ResourceView, settings: Mappin
         if _is_public_principal(statement) and _grants_full_access(statement):
             restricted = _restricting_conditions(statement)
             scope = f" (conditions: {', '.join(restricted)})" if restricted else ""
-            yield f"{_describe(statement, index)} grants {_actions(statement)} to {_principals(statement)}{scope}"
+            yield f"{statement_label(statement, index)} grants {_actions(statement)} to {_principals(statement)}{scope}"
 
 
 POLICIES = [
