@@ -62,10 +62,13 @@ def shuffled(result: CheckResult) -> CheckResult:
     return dataclasses.replace(result, findings=tuple(reversed(result.findings)))
 
 
-def test_every_format_is_registered_and_renders_text(failing: CheckResult) -> None:
+def test_every_format_is_registered_and_names_every_failing_policy(failing: CheckResult) -> None:
     assert set(REPORTERS) == {"table", "json", "sarif", "markdown"}
-    for render in REPORTERS.values():
-        assert isinstance(render(failing), str)
+    blocking = {f.policy for f in failing.findings if not f.waived}
+    assert blocking
+    for name, render in REPORTERS.items():
+        report = render(failing)
+        assert all(policy in report for policy in blocking), name
 
 
 # --- json: the contract ---------------------------------------------------------------------
