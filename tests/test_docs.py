@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from conftest import PROJECT
 
 from erpctl import docs, plan_views
+from erpctl.evaluator import enforcement_levels
 from erpctl.readers.mocks import run_program
+from policy_pack.erp_policies.registry import POLICIES
 
 
 def _block(name: str) -> str:
@@ -32,3 +35,11 @@ def test_config_reference_lists_every_key_with_its_namespace() -> None:
 def test_readme_states_the_two_commands() -> None:
     text = docs.README.read_text()
     assert "make plan STACK=prod" in text and "make test" in text
+
+
+def test_readme_policy_config_example_is_accepted() -> None:
+    text = docs.README.read_text()
+    example = re.search(r"```json\n(.*?)\n```", text, re.DOTALL)
+    assert example, "README.md lost its policy config example"
+    levels = enforcement_levels(POLICIES, json.loads(example.group(1)))  # raises on unknown policies or settings
+    assert levels["erp-aws-resource-required-tags"].value == "advisory"
