@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from conftest import NS, PROJECT, stack_config, stack_value
 
 from components.addressing import AddressPlanError, Tier, plan_subnets
-from components.config import ConfigError, Environment, NatStrategy, ObjectLockMode, parse_stack_config
+from components.config import (
+    ConfigError,
+    Environment,
+    NatStrategy,
+    ObjectLockMode,
+    StackConfig,
+    parse_stack_config,
+)
 from erpctl.readers.mocks import ProgramError, run_program
 
 
@@ -209,3 +217,19 @@ def test_subnet_plan_table(vpc, azs, prefixes, expected) -> None:
 def test_subnet_plan_rejects_impossible_layouts(prefixes, message) -> None:
     with pytest.raises(AddressPlanError, match=message):
         plan_subnets("10.0.0.0/16", 2, prefixes)
+
+
+def test_pulumi_yaml_declarations_match_the_model() -> None:
+    declared = yaml.safe_load((PROJECT.root / "Pulumi.yaml").read_text())["config"]
+    fields = {field.alias or name: field for name, field in StackConfig.model_fields.items()}
+    pulumi_types = {"string": str, "integer": int}
+    for key, declaration in declared.items():
+        assert key in fields, f"Pulumi.yaml declares {key}, which the model does not know"
+        field = fields[key]
+        annotation = field.annotation
+        base = str if isinstance(annotation, type) and issubclass(annotation, str) else annotation
+        assert pulumi_types[declaration["type"]] is base, key
+        if "default" in declaration:
+            assert not field.is_required() and str(field.default) == str(declaration["default"]), key
+        else:
+            assert field.is_required(), f"{key} has a model default; declare it in Pulumi.yaml too"
