@@ -28,7 +28,7 @@ from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from erpctl.model import ResourceRecord, StackSnapshot
+from erpctl.model import STACK_TYPE, ResourceRecord, StackSnapshot
 from policy_pack.erp_policies.framework import PolicyDefinition
 from policy_pack.erp_policies.registry import POLICIES, WAIVER_HYGIENE
 from policy_pack.erp_policies.waivers import Waiver, WaiverLedger
@@ -158,6 +158,10 @@ def evaluate(
     violations: list[tuple[PolicyDefinition, str | None, str]] = []
     skipped: list[Skipped] = []
 
+    def configured(name: str) -> Mapping[str, Any] | None:
+        value = policy_config.get(name)
+        return value if isinstance(value, Mapping) else None
+
     by_urn = snapshot.by_urn()
     props_by_urn = {record.urn: _props(record) for record in snapshot.resources}
     providers = {
@@ -173,17 +177,15 @@ def evaluate(
             if definition.resource_types is not None and record.type not in definition.resource_types:
                 continue
             args = ResourceValidationArgs(
-                record.type, props, record.urn, record.name, _options(record), provider,
-                policy_config.get(definition.name) if isinstance(policy_config.get(definition.name), Mapping) else None,
+                record.type, props, record.urn, record.name, _options(record), provider, configured(definition.name)
             )
             _run(policy.validate, args, definition, record.urn, violations, skipped)
 
-    stack_resources = _stack_resources(snapshot.resources, props_by_urn, providers, by_urn)
+    stack_resources = _stack_resources(snapshot.resources, props_by_urn, providers)
     for definition, policy in compiled:
         if isinstance(policy, ResourceValidationPolicy):
             continue
-        config = policy_config.get(definition.name)
-        stack_args = StackValidationArgs(stack_resources, config if isinstance(config, Mapping) else None)
+        stack_args = StackValidationArgs(stack_resources, configured(definition.name))
         _run(policy.validate, stack_args, definition, None, violations, skipped)
 
     severity = {d.name: d.severity.value for d in definitions}
@@ -207,7 +209,7 @@ def evaluate(
         source=snapshot.source,
         findings=tuple(findings),
         skipped=tuple(skipped),
-        resource_count=sum(1 for r in snapshot.resources if r.type != "pulumi:pulumi:Stack"),
+        resource_count=sum(1 for r in snapshot.resources if r.type != STACK_TYPE),
         policies=(*definitions, WAIVER_HYGIENE),
     )
 
@@ -226,7 +228,6 @@ def _stack_resources(
     records: Sequence[ResourceRecord],
     props_by_urn: Mapping[str, Any],
     providers: Mapping[str, PolicyProviderResource],
-    by_urn: Mapping[str, ResourceRecord],
 ) -> list[PolicyResource]:
     resources = {
         record.urn: PolicyResource(
