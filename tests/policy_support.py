@@ -98,5 +98,10 @@ def findings(policy: str, resources: Sequence[ResourceRecord], **kwargs: Any) ->
     return [f for f in run(resources, **kwargs).findings if f.policy == policy and not f.waived]
 
 
+def names(policy: str, resources: Sequence[ResourceRecord], **kwargs: Any) -> list[str]:
+    """Sorted names of the resources with an unwaived finding of `policy`."""
+    return sorted(f.resource_name or "" for f in findings(policy, resources, **kwargs))
+
+
 def skipped(policy: str, resources: Sequence[ResourceRecord], **kwargs: Any) -> list[str]:
     return [s.reason for s in run(resources, **kwargs).skipped if s.policy == policy]

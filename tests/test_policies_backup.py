@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from policy_support import QA_TAGS, UNKNOWN, findings, mutate, names, resource, skipped, urn_of, with_options
 
 from erpctl.model import ResourceRecord
 from policy_pack.erp_policies.backup import POLICIES, STATEFUL_TYPES
-from tests.policy_support import QA_TAGS, UNKNOWN, findings, mutate, resource, skipped, urn_of, with_options
 
 INSTANCE = "aws:rds/instance:Instance"
 CLUSTER = "aws:rds/cluster:Cluster"
@@ -117,9 +117,6 @@ def replace(records: list[ResourceRecord], *changed: ResourceRecord) -> list[Res
 def without(records: list[ResourceRecord], name: str) -> list[ResourceRecord]:
     return [record for record in records if record.name != name]
 
-
-def names(policy: str, records: list[ResourceRecord], **kwargs: Any) -> list[str | None]:
-    return sorted(f.resource_name or "" for f in findings(policy, records, **kwargs))
 
 
 # --- the baseline ---------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from policy_support import QA_TAGS, UNKNOWN, findings, mutate, names, resource, skipped
 
 from erpctl.model import ResourceRecord
 from policy_pack.erp_policies.identity import POLICIES
-from tests.policy_support import QA_TAGS, UNKNOWN, findings, mutate, resource, skipped
 
 POLICY = "aws:iam/policy:Policy"
 ROLE = "aws:iam/role:Role"
@@ -71,9 +71,6 @@ def documents(statement: dict[str, Any]) -> list[ResourceRecord]:
 def estate() -> list[ResourceRecord]:
     return [*documents(READ_ORDERS), role(), role("break-glass", ADMIN_TRUST)]
 
-
-def names(policy: str, records: list[ResourceRecord], **kwargs: Any) -> list[str]:
-    return sorted(f.resource_name or "" for f in findings(policy, records, **kwargs))
 
 
 @pytest.mark.parametrize("policy", [p.name for p in POLICIES])

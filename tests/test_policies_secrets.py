@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
+from policy_support import QA_TAGS, UNKNOWN, findings, mutate, names, resource, skipped, urn_of
 
 from erpctl.model import ResourceRecord
 from policy_pack.erp_policies.secrets import POLICIES
-from tests.policy_support import QA_TAGS, UNKNOWN, findings, mutate, resource, skipped, urn_of
 
 SECRET = "aws:secretsmanager/secret:Secret"
 ROTATION = "aws:secretsmanager/secretRotation:SecretRotation"
@@ -57,9 +57,6 @@ def task(*containers: dict[str, Any]) -> ResourceRecord:
 def estate() -> list[ResourceRecord]:
     return [secret(), rotation(), task()]
 
-
-def names(policy: str, records: list[ResourceRecord], **kwargs: Any) -> list[str]:
-    return sorted(f.resource_name or "" for f in findings(policy, records, **kwargs))
 
 
 @pytest.mark.parametrize("policy", [p.name for p in POLICIES])

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft4Validator
+from policy_support import PROD_TAGS, STACK, resource, run, urn_of
 
 from erpctl.evaluator import CheckResult
 from erpctl.reporters import REPORTERS, json_report, markdown, sarif, table
 from policy_pack.erp_policies.waivers import Waiver
-from tests.policy_support import PROD_TAGS, STACK, resource, run, urn_of
 
 TAGS = "erp-aws-resource-required-tags"
 HYGIENE = "erp-policy-waiver-hygiene"
