@@ -261,6 +261,3 @@ class KeyRing(pulumi.ComponentResource):
 
         self.logs_key_arn = self.key_arns_by_domain[DataDomain.LOGS.value]
         self.register_outputs({"keyArns": self.key_arns_by_domain, "aliasNames": alias_names})
-
-    def key_arn(self, domain: DataDomain) -> pulumi.Output[str]:
-        return self.key_arns_by_domain[domain.value]

@@ -27,10 +27,6 @@ def reference_groups(references: References) -> list[tuple[str, tuple[str, ...]]
     return [(label, getattr(references, field)) for field, label in FRAMEWORK_LABELS if getattr(references, field)]
 
 
-def references_text(references: References) -> str:
-    return "; ".join(f"{label} {', '.join(ids)}" for label, ids in reference_groups(references))
-
-
 def cell(text: str) -> str:
     """Text safe inside one Markdown table cell: a pipe or a newline would end the cell or row,
     and HTML or emphasis characters from messages must show as typed."""

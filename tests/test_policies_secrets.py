@@ -58,7 +58,6 @@ def estate() -> list[ResourceRecord]:
     return [secret(), rotation(), task()]
 
 
-
 @pytest.mark.parametrize("policy", [p.name for p in POLICIES])
 @pytest.mark.parametrize("tags", ["prod", "qa"])
 def test_compliant_estate_has_no_findings_and_nothing_skipped(policy: str, tags: str) -> None:
